@@ -1,0 +1,162 @@
+# When the database cannot do the work: unreachable, silent, slow or
+# refusing the statement.  Transient trouble is answered 503 with
+# Retry-After, so that DevOps redelivers; nothing is half-written.
+
+use Test::Nginx::Socket 'no_plan';
+use FluidDevops;
+use IO::Socket::INET;
+
+no_shuffle();
+no_long_string();
+
+# the error log checks of a block see all its requests' lines
+check_accum_error_log();
+
+# a TCP peer that accepts connections and never says a word
+our $SilentPort = 1986;
+my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                   LocalPort => $SilentPort, Listen => 64,
+                                   ReuseAddr => 1)
+    or die "cannot listen on $SilentPort: $!";
+
+my $child = fork // die "fork: $!";
+if ($child == 0) {
+    my @held;
+    while (my $c = $silent->accept) {
+        push @held, $c;
+    }
+    exit 0;
+}
+close $silent;
+
+END { kill 'TERM', $child if $child; }
+
+$ENV{TEST_NGINX_SILENT_PORT} = $SilentPort;
+
+# a lock held on the cards table by another session, for a while
+sub lock_cards {
+    my ($seconds) = @_;
+    system("psql -XAtq -d fluid -c 'BEGIN; LOCK TABLE fluid.cards; "
+           . "SELECT pg_sleep($seconds); COMMIT' >/dev/null 2>&1 &");
+    # wait until the lock is there
+    for (1 .. 50) {
+        my $n = FluidDevops::psql("SELECT count(*) FROM pg_locks l JOIN "
+            . "pg_class c ON c.oid = l.relation WHERE c.relname = 'cards' "
+            . "AND l.mode = 'AccessExclusiveLock' AND l.granted");
+        return if $n =~ /^1/;
+        select undef, undef, undef, 0.1;
+    }
+    die "the lock on fluid.cards did not appear";
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a database that refuses connections gets 503 with Retry-After
+--- http_config
+fluid_devops_database "host=127.0.0.1 port=1 dbname=fluid user=fluid_hooks";
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+--- response_body
+{"status":"unavailable","reason":"the Fluid database is unavailable; nothing was written, try again later"}
+--- error_log eval
+qr/\[error\] .*fluid devops: could not connect to database "host=127\.0\.0\.1 port=1 dbname=fluid user=fluid_hooks": .*refused/
+
+
+
+=== TEST 2: repeated failures to connect are logged once, not per request
+--- http_config
+fluid_devops_database "host=127.0.0.1 port=1 dbname=fluid user=fluid_hooks";
+--- credentials: david.burt token-david
+--- request eval
+[("POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')) x 4]
+--- error_code eval
+[503, 503, 503, 503]
+--- grep_error_log eval: qr/could not connect to database "[^"]*"/
+--- grep_error_log_out
+could not connect to database "host=127.0.0.1 port=1 dbname=fluid user=fluid_hooks"
+
+
+
+=== TEST 3: a server that never answers gets 503 within the connect timeout
+--- http_config eval
+qq{fluid_devops_database "host=127.0.0.1 port=$main::SilentPort dbname=fluid user=fluid_hooks";
+fluid_devops_connect_timeout 300ms;}
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 503
+--- timeout: 3
+--- error_log
+connection timed out
+
+
+
+=== TEST 4: a statement that outlasts the query timeout is cancelled on the server and gets 503
+--- init
+main::lock_cards(2);
+--- http_config eval
+qq{fluid_devops_database "$ENV{TEST_NGINX_FLUID_DB}";
+fluid_devops_query_timeout 400ms;}
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 503
+--- timeout: 3
+--- error_log eval
+qr/\[warn\] .*delivery statement failed with SQLSTATE "57014": canceling statement due to statement timeout/
+--- db_check
+SELECT count(*) FROM fluid.cards WHERE devops_work_item_id = 1042
+--- db_rows
+0
+
+
+
+=== TEST 5: a statement the database rejects gets 500 and its SQLSTATE is logged
+--- db_setup
+REVOKE EXECUTE ON FUNCTION fluid.devops_deliver FROM fluid_hooks;
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 500
+--- response_body
+{"status":"error","reason":"internal error; nothing was written, the Fluid server's error log has the cause"}
+--- error_log eval
+qr/\[error\] .*fluid devops: delivery statement failed with SQLSTATE "42501": permission denied for function devops_deliver/
+
+
+
+=== TEST 6: without prepared statements a rejected statement also gets 500
+--- http_config eval
+qq{fluid_devops_database "$ENV{TEST_NGINX_FLUID_DB}";
+fluid_devops_prepare off;}
+--- db_setup
+REVOKE EXECUTE ON FUNCTION fluid.devops_deliver FROM fluid_hooks;
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 500
+--- error_log eval
+qr/\[error\] .*fluid devops: delivery statement failed with SQLSTATE "42501": permission denied/
+
+
+
+=== TEST 7: without prepared statements deliveries work as before
+--- http_config eval
+qq{fluid_devops_database "$ENV{TEST_NGINX_FLUID_DB}";
+fluid_devops_prepare off;}
+--- credentials: david.burt token-david
+--- request eval
+["POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json'),
+ "POST /d/692/1108\n" . FluidDevops::sample('workitem.deleted.task.json')]
+--- error_code eval
+[201, 200]
+--- db_check
+SELECT devops_work_item_id FROM fluid.cards ORDER BY id
+--- db_rows
+1042
