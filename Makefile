@@ -15,21 +15,22 @@ MODULES_DIR ?= /usr/lib/nginx/modules
 
 MODULE = objs/ngx_http_fluid_devops_module.so
 UNIT = objs/unit-tests
-SOURCES = config $(wildcard src/*.c src/*.h)
 UNIT_SOURCES = src/fluid_devops_payload.c src/fluid_devops_credentials.c \
                t/unit/unit_tests.c
 
 CC ?= cc
 UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -Isrc
 
-.PHONY: all deps test unit test-valgrind demo install clean
+.PHONY: all deps test unit test-valgrind demo install clean FORCE
 
 all: $(MODULE)
 
 deps:
 	@tools/deps.sh
 
-$(MODULE): $(SOURCES) | deps
+# nginx's own make decides what to rebuild; build.sh reconfigures when the
+# nginx tree (NGINX_SRC) or the module's config changes
+$(MODULE): FORCE | deps
 	tools/build.sh "$(NGINX_SRC)"
 
 $(UNIT): $(UNIT_SOURCES) src/fluid_devops_payload.h \

@@ -157,7 +157,7 @@ $$;
 --   forbidden    -         board|create|delete
 --   not_found    -         -              (no such board in that workspace)
 --
--- p_event is 'created', 'deleted' or the event type as sent for any other.
+-- p_event is 'created', 'deleted' or 'other'.
 
 CREATE FUNCTION fluid.devops_deliver(
     p_token_hash      bytea,

@@ -261,7 +261,11 @@ ngx_http_fluid_devops_db_parse(ngx_conf_t *cf, ngx_str_t *text,
 
     ci->display.len = p - ci->display.data;
 
-    /* libpq would look host names up inside PQconnectStart, blocking */
+    /*
+     * libpq would look host names up inside PQconnectStart, blocking.
+     * TODO: names are resolved only when the configuration is read; a DNS
+     * change takes a reload.
+     */
     host = ngx_http_fluid_devops_db_value(ci, "host");
 
     if (host && ngx_http_fluid_devops_db_value(ci, "hostaddr") == NULL) {
@@ -593,7 +597,9 @@ ngx_http_fluid_devops_db_get(ngx_conf_t *cf, ngx_array_t *dbs,
     /*
      * the server cancels and rolls back a statement a little before the
      * module would stop waiting, so the answer is the server's and true;
-     * the module's own timer is for a server or network that stalls
+     * the module's own timer is for a server or network that stalls.
+     * TODO: PgBouncer refuses the "options" startup parameter unless told
+     * to ignore it, and then the server-side timeout is lost.
      */
     len = (options ? ngx_strlen(options) : 0)
           + sizeof(" -c statement_timeout=ms") + NGX_INT_T_LEN;
@@ -837,7 +843,11 @@ ngx_http_fluid_devops_conn_open(ngx_http_fluid_devops_db_t *db,
         return;
     }
 
-    /* libpq's connect_timeout is not applied by PQconnectPoll */
+    /*
+     * libpq's connect_timeout is not applied by PQconnectPoll.
+     * TODO: the timer covers the whole host list, so a first host that
+     * drops packets keeps the later ones from being tried.
+     */
     ngx_add_timer(&conn->timer, db->conf.connect_timeout);
 
     ngx_http_fluid_devops_conn_connect(conn);
@@ -1105,6 +1115,7 @@ ngx_http_fluid_devops_conn_send(ngx_http_fluid_devops_conn_t *conn,
     ngx_http_fluid_devops_query_t *q)
 {
     int                          ok;
+    u_char                       buf[512], *last;
     ngx_uint_t                   reused, level;
     ngx_http_fluid_devops_db_t  *db;
 
@@ -1148,10 +1159,11 @@ ngx_http_fluid_devops_conn_send(ngx_http_fluid_devops_conn_t *conn,
     reused = conn->reused;
     level = reused ? NGX_LOG_INFO : NGX_LOG_ERR;
 
+    last = ngx_http_fluid_devops_db_error(conn->pg, buf, sizeof(buf));
+
     ngx_log_error(level, &conn->log, 0,
                   "fluid devops: could not send the query to database "
-                  "\"%V\": %s", &db->ci->display,
-                  PQerrorMessage(conn->pg));
+                  "\"%V\": %*s", &db->ci->display, last - buf, buf);
 
     conn->q = NULL;
     q->conn = NULL;
@@ -1296,9 +1308,11 @@ ngx_http_fluid_devops_conn_result(ngx_http_fluid_devops_conn_t *conn)
     PGresult                       *res;
     ngx_log_t                      *log;
     ngx_uint_t                      clean, level;
+    ngx_http_fluid_devops_db_t     *db;
     ngx_http_fluid_devops_query_t  *q;
     ngx_http_fluid_devops_db_rc_e   rc;
 
+    db = conn->db;
     res = conn->res;
     conn->res = NULL;
 
@@ -1315,11 +1329,34 @@ ngx_http_fluid_devops_conn_result(ngx_http_fluid_devops_conn_t *conn)
     conn->q = NULL;
 
     rc = NGX_HTTP_FLUID_DEVOPS_DB_OK;
+    state = NULL;
 
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK
         || PQntuples(res) != 1 || PQnfields(res) != 3)
     {
         state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+        /*
+         * A pooled session the server had ended (restart, failover,
+         * pg_terminate_backend) answers with a FATAL error: its
+         * transaction is rolled back, so one fresh try is safe.
+         */
+        if (q && state && conn->reused && !q->retried
+            && ngx_strncmp(state, "57P0", 4) == 0)
+        {
+            ngx_log_error(NGX_LOG_INFO, &conn->log, 0,
+                          "fluid devops: database \"%V\" ended a pooled "
+                          "session (SQLSTATE \"%s\"), trying a new one",
+                          &db->ci->display, state);
+
+            q->retried = 1;
+            q->conn = NULL;
+            PQclear(res);
+            ngx_http_fluid_devops_conn_free(conn);
+            ngx_http_fluid_devops_conn_open(db, q);
+            return;
+        }
+
         rc = ngx_http_fluid_devops_db_classify(state);
 
         if (q) {
@@ -1339,8 +1376,13 @@ ngx_http_fluid_devops_conn_result(ngx_http_fluid_devops_conn_t *conn)
                           : "no result");
     }
 
+    /*
+     * a server that turned read-only (a demoted primary) is left, so that
+     * target_session_attrs finds the new primary on the next connect
+     */
     clean = PQstatus(conn->pg) == CONNECTION_OK
-            && PQtransactionStatus(conn->pg) == PQTRANS_IDLE;
+            && PQtransactionStatus(conn->pg) == PQTRANS_IDLE
+            && !(state && ngx_strcmp(state, "25006") == 0);
 
     if (clean) {
         ngx_http_fluid_devops_conn_release(conn);
@@ -1364,6 +1406,7 @@ ngx_http_fluid_devops_conn_prepared(ngx_http_fluid_devops_conn_t *conn,
     PGresult *res)
 {
     char                           *state;
+    u_char                          buf[512], *last;
     ngx_http_fluid_devops_query_t  *q;
     ngx_http_fluid_devops_db_rc_e   rc;
 
@@ -1385,13 +1428,19 @@ ngx_http_fluid_devops_conn_prepared(ngx_http_fluid_devops_conn_t *conn,
     state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     rc = ngx_http_fluid_devops_db_classify(state);
 
+    if (res) {
+        last = ngx_cpystrn(buf, (u_char *)
+                           PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+                           sizeof(buf));
+    } else {
+        last = ngx_http_fluid_devops_db_error(conn->pg, buf, sizeof(buf));
+    }
+
     ngx_log_error(NGX_LOG_ERR, &conn->log, 0,
                   "fluid devops: could not prepare the delivery statement "
-                  "on database \"%V\" (SQLSTATE \"%s\"): %s; is "
+                  "on database \"%V\" (SQLSTATE \"%s\"): %*s; is "
                   "conf/schema.sql loaded?", &conn->db->ci->display,
-                  state ? state : "none",
-                  res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                      : PQerrorMessage(conn->pg));
+                  state ? state : "none", last - buf, buf);
 
     q = conn->q;
     conn->q = NULL;
@@ -1418,6 +1467,7 @@ ngx_http_fluid_devops_conn_prepared(ngx_http_fluid_devops_conn_t *conn,
 static void
 ngx_http_fluid_devops_conn_idle_read(ngx_http_fluid_devops_conn_t *conn)
 {
+    u_char    buf[512], *last;
     PGresult  *res;
 
     if (PQconsumeInput(conn->pg) && PQstatus(conn->pg) == CONNECTION_OK) {
@@ -1436,9 +1486,11 @@ ngx_http_fluid_devops_conn_idle_read(ngx_http_fluid_devops_conn_t *conn)
         }
     }
 
+    last = ngx_http_fluid_devops_db_error(conn->pg, buf, sizeof(buf));
+
     ngx_log_error(NGX_LOG_INFO, &conn->log, 0,
                   "fluid devops: database \"%V\" closed an idle connection: "
-                  "%s", &conn->db->ci->display, PQerrorMessage(conn->pg));
+                  "%*s", &conn->db->ci->display, last - buf, buf);
 
     ngx_http_fluid_devops_conn_close(conn, 0);
 }
@@ -1473,7 +1525,8 @@ ngx_http_fluid_devops_conn_timeout(ngx_event_t *ev)
 
         /*
          * statement_timeout ends it on the server, which rolls it back;
-         * the connection is reused once its answer has arrived
+         * the connection is reused once its answer has arrived.
+         * TODO: with libpq 17, send a cancel with PQcancelStart() too.
          */
         conn->state = NGX_HTTP_FLUID_DEVOPS_DRAINING;
         ngx_add_timer(&conn->timer, db->conf.query_timeout);
@@ -1510,15 +1563,18 @@ static void
 ngx_http_fluid_devops_conn_lost(ngx_http_fluid_devops_conn_t *conn,
     const char *what)
 {
+    u_char                         buf[512], *last;
     ngx_http_fluid_devops_query_t  *q;
 
     q = conn->q;
     conn->q = NULL;
 
+    last = ngx_http_fluid_devops_db_error(conn->pg, buf, sizeof(buf));
+
     ngx_log_error(NGX_LOG_ERR, q ? q->log : &conn->log, 0,
                   "fluid devops: lost the connection to database \"%V\" "
-                  "(%s): %s", &conn->db->ci->display, what,
-                  PQerrorMessage(conn->pg));
+                  "(%s): %*s", &conn->db->ci->display, what, last - buf,
+                  buf);
 
     ngx_http_fluid_devops_conn_close(conn, 0);
 
@@ -1704,15 +1760,23 @@ ngx_http_fluid_devops_db_classify(const char *sqlstate)
 static u_char *
 ngx_http_fluid_devops_db_error(PGconn *pg, u_char *buf, size_t len)
 {
-    u_char  *p, *last;
+    u_char  *p, *q, *last;
 
     last = ngx_cpystrn(buf, (u_char *) PQerrorMessage(pg), len);
 
-    for (p = buf; p < last; p++) {
-        if (*p == '\n' || *p == '\r') {
-            *p = ' ';
+    for (p = buf, q = buf; p < last; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            if (q > buf && q[-1] != ' ') {
+                *q++ = ' ';
+            }
+
+            continue;
         }
+
+        *q++ = *p;
     }
+
+    last = q;
 
     while (last > buf && (last[-1] == ' ' || last[-1] == '.')) {
         last--;

@@ -13,6 +13,7 @@
 
 
 #define NGX_HTTP_FLUID_DEVOPS_RETRY_AFTER  "5"
+#define NGX_HTTP_FLUID_DEVOPS_REASON_LEN   512
 
 
 static ngx_int_t ngx_http_fluid_devops_handler(ngx_http_request_t *r);
@@ -32,6 +33,8 @@ static void ngx_http_fluid_devops_query_done(ngx_http_fluid_devops_query_t *q,
     PGresult *res);
 static ngx_int_t ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
     ngx_http_fluid_devops_ctx_t *ctx, PGresult *res);
+static void ngx_http_fluid_devops_text(u_char *buf, size_t size,
+    const char *fmt, ...);
 static void ngx_http_fluid_devops_cleanup(void *data);
 
 static ngx_int_t ngx_http_fluid_devops_refuse(ngx_http_request_t *r,
@@ -593,7 +596,8 @@ ngx_http_fluid_devops_start_query(ngx_http_request_t *r,
         break;
 
     default:
-        q->values[NGX_HTTP_FLUID_DEVOPS_P_EVENT] = pl->event_type.data;
+        /* the event type itself only ever reaches the answer */
+        q->values[NGX_HTTP_FLUID_DEVOPS_P_EVENT] = "other";
         break;
     }
 
@@ -707,7 +711,8 @@ ngx_http_fluid_devops_query_done(ngx_http_fluid_devops_query_t *q,
         rc = ngx_http_fluid_devops_refuse(r, NGX_LOG_INFO,
                                      NGX_HTTP_SERVICE_UNAVAILABLE,
                                      "the Fluid database is unavailable; "
-                                     "nothing was written, try again later",
+                                     "the delivery was not completed, and "
+                                     "redelivering it is safe",
                                      "database unavailable");
         break;
 
@@ -732,7 +737,8 @@ static ngx_int_t
 ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
     ngx_http_fluid_devops_ctx_t *ctx, PGresult *res)
 {
-    char                    *status, *detail, buf[512];
+    char                    *status, *detail;
+    u_char                   buf[NGX_HTTP_FLUID_DEVOPS_REASON_LEN];
     json_t                  *extra;
     int64_t                  card_id;
     ngx_int_t                rc;
@@ -753,29 +759,39 @@ ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
                                         NGX_HTTP_FLUID_DEVOPS_COL_CARD_ID));
     }
 
+    /* literals only: $fluid_devops_status outlives the result */
+
     if (ngx_strcmp(status, "created") == 0) {
         return ngx_http_fluid_devops_send(r, NGX_HTTP_CREATED, "created",
                                           card_id, NULL);
     }
 
-    if (ngx_strcmp(status, "exists") == 0
-        || ngx_strcmp(status, "deleted") == 0
-        || ngx_strcmp(status, "absent") == 0)
-    {
-        return ngx_http_fluid_devops_send(r, NGX_HTTP_OK, status, card_id,
+    if (ngx_strcmp(status, "exists") == 0) {
+        return ngx_http_fluid_devops_send(r, NGX_HTTP_OK, "exists", card_id,
                                           NULL);
+    }
+
+    if (ngx_strcmp(status, "deleted") == 0) {
+        return ngx_http_fluid_devops_send(r, NGX_HTTP_OK, "deleted", card_id,
+                                          NULL);
+    }
+
+    if (ngx_strcmp(status, "absent") == 0) {
+        return ngx_http_fluid_devops_send(r, NGX_HTTP_OK, "absent", 0, NULL);
     }
 
     if (ngx_strcmp(status, "ignored") == 0) {
         if (detail && ngx_strcmp(detail, "type") == 0) {
-            ngx_snprintf((u_char *) buf, sizeof(buf),
-                         "work item type \"%s\" is not configured for "
-                         "board %V%Z", pl->work_item_type.data, &ctx->board);
+            ngx_http_fluid_devops_text(buf, sizeof(buf),
+                                       "work item type \"%s\" is not "
+                                       "configured for board %V",
+                                       pl->work_item_type.data, &ctx->board);
         } else {
-            ngx_snprintf((u_char *) buf, sizeof(buf),
-                         "event type \"%s\" is not handled; only "
-                         "workitem.created and workitem.deleted are%Z",
-                         pl->event_type.data);
+            ngx_http_fluid_devops_text(buf, sizeof(buf),
+                                       "event type \"%s\" is not handled; "
+                                       "only workitem.created and "
+                                       "workitem.deleted are",
+                                       pl->event_type.data);
         }
 
         extra = json_pack("{s:s}", "reason", buf);
@@ -806,20 +822,21 @@ ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
 
     if (ngx_strcmp(status, "unauthorized") == 0) {
         if (detail && ngx_strcmp(detail, "sender") == 0) {
-            ngx_snprintf((u_char *) buf, sizeof(buf),
-                         "account \"%V\" is not the DevOps sender set "
-                         "under Authentication Providers%Z", &ctx->username);
+            ngx_http_fluid_devops_text(buf, sizeof(buf),
+                                       "account \"%V\" is not the DevOps "
+                                       "sender set under Authentication "
+                                       "Providers", &ctx->username);
         } else {
-            ngx_snprintf((u_char *) buf, sizeof(buf),
-                         "no active account \"%V\" with that token "
-                         "(unknown, inactive, revoked or expired)%Z",
-                         &ctx->username);
+            ngx_http_fluid_devops_text(buf, sizeof(buf),
+                                       "no active account \"%V\" with that "
+                                       "token (unknown, inactive, revoked or "
+                                       "expired)", &ctx->username);
         }
 
         return ngx_http_fluid_devops_refuse(r, NGX_LOG_ERR,
                                             NGX_HTTP_UNAUTHORIZED,
                                             ngx_http_fluid_devops_unauthorized,
-                                            buf);
+                                            (char *) buf);
     }
 
     if (ngx_strcmp(status, "disabled") == 0) {
@@ -833,31 +850,35 @@ ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
     }
 
     if (ngx_strcmp(status, "not_found") == 0) {
-        ngx_snprintf((u_char *) buf, sizeof(buf),
-                     "there is no board %V in workspace %V%Z",
-                     &ctx->board, &ctx->workspace);
+        ngx_http_fluid_devops_text(buf, sizeof(buf),
+                                   "there is no board %V in workspace %V",
+                                   &ctx->board, &ctx->workspace);
 
         return ngx_http_fluid_devops_refuse(r, NGX_LOG_INFO,
-                                            NGX_HTTP_NOT_FOUND, buf, buf);
+                                            NGX_HTTP_NOT_FOUND, (char *) buf,
+                                            (char *) buf);
     }
 
     if (ngx_strcmp(status, "forbidden") == 0 && detail) {
 
         if (ngx_strcmp(detail, "board") == 0) {
-            ngx_snprintf((u_char *) buf, sizeof(buf),
-                         "incoming webhooks from DevOps are turned off for "
-                         "board %V: enable \"Allow Incoming Webhooks from "
-                         "DevOps\" on the board's integration page%Z",
-                         &ctx->board);
+            ngx_http_fluid_devops_text(buf, sizeof(buf),
+                                       "incoming webhooks from DevOps are "
+                                       "turned off for board %V: enable "
+                                       "\"Allow Incoming Webhooks from "
+                                       "DevOps\" on the board's integration "
+                                       "page", &ctx->board);
         } else {
-            ngx_snprintf((u_char *) buf, sizeof(buf),
-                         "account \"%V\" may not %s items on board %V: "
-                         "grant it the permission in Fluid%Z",
-                         &ctx->username, detail, &ctx->board);
+            ngx_http_fluid_devops_text(buf, sizeof(buf),
+                                       "account \"%V\" may not %s items on "
+                                       "board %V: grant it the permission "
+                                       "in Fluid", &ctx->username, detail,
+                                       &ctx->board);
         }
 
         return ngx_http_fluid_devops_refuse(r, NGX_LOG_ERR,
-                                            NGX_HTTP_FORBIDDEN, buf, buf);
+                                            NGX_HTTP_FORBIDDEN, (char *) buf,
+                                            (char *) buf);
     }
 
     ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -865,6 +886,37 @@ ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
                   status);
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/*
+ * A reason for an answer, cut to the buffer if need be, never in the middle
+ * of a UTF-8 character (it becomes a JSON string), and NUL-terminated.
+ */
+
+static void
+ngx_http_fluid_devops_text(u_char *buf, size_t size, const char *fmt, ...)
+{
+    u_char   *last, *p;
+    va_list   args;
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(buf, buf + size - 1, fmt, args);
+    va_end(args);
+
+    if (last == buf + size - 1) {
+        /* step back over an incomplete trailing UTF-8 sequence */
+        p = last;
+        while (p > buf && (p[-1] & 0xc0) == 0x80) {
+            p--;
+        }
+
+        if (p > buf && p[-1] >= 0xc0) {
+            last = p - 1;
+        }
+    }
+
+    *last = '\0';
 }
 
 
@@ -1154,7 +1206,10 @@ ngx_http_fluid_devops_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_http_fluid_devops_main_conf_t  *fmcf;
 
-    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    /* like a content handler, the receiver is not inherited */
+    if (conf->enable == NGX_CONF_UNSET) {
+        conf->enable = 0;
+    }
 
     if (conf->conninfo == NULL) {
         conf->conninfo = prev->conninfo;

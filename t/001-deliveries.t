@@ -346,3 +346,138 @@ location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
 SELECT count(*) FROM fluid.cards
 --- db_rows
 2
+
+
+
+=== TEST 21: the access log records a created delivery and its card
+--- http_config
+log_format fluid '$status $fluid_devops_status $fluid_devops_card_id';
+--- config
+location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
+    access_log logs/access.log fluid;
+    lingering_close always;
+    fluid_devops_webhook;
+    fluid_devops_workspace $ws;
+    fluid_devops_board $board;
+}
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 201
+--- access_log
+201 created 2
+
+
+
+=== TEST 22: the access log records a redelivery that found its card
+--- http_config
+log_format fluid '$status $fluid_devops_status $fluid_devops_card_id';
+--- config
+location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
+    access_log logs/access.log fluid;
+    lingering_close always;
+    fluid_devops_webhook;
+    fluid_devops_workspace $ws;
+    fluid_devops_board $board;
+}
+--- credentials: david.burt token-david
+--- db_setup
+INSERT INTO fluid.cards (board_id, card_type, title, devops_work_item_id)
+VALUES (1108, 'task', 'there already', 1042);
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 200
+--- access_log
+200 exists 2
+
+
+
+=== TEST 23: the access log records a deleted card
+--- http_config
+log_format fluid '$status $fluid_devops_status $fluid_devops_card_id';
+--- config
+location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
+    access_log logs/access.log fluid;
+    lingering_close always;
+    fluid_devops_webhook;
+    fluid_devops_workspace $ws;
+    fluid_devops_board $board;
+}
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.deleted.task.json')
+--- error_code: 200
+--- access_log
+200 deleted 1
+
+
+
+=== TEST 24: the access log records a delete of a card that was not there
+--- http_config
+log_format fluid '$status $fluid_devops_status $fluid_devops_card_id';
+--- config
+location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
+    access_log logs/access.log fluid;
+    lingering_close always;
+    fluid_devops_webhook;
+    fluid_devops_workspace $ws;
+    fluid_devops_board $board;
+}
+--- credentials: david.burt token-david
+--- db_setup
+DELETE FROM fluid.cards;
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.deleted.task.json')
+--- error_code: 200
+--- access_log
+200 absent -
+
+
+
+=== TEST 25: an eventType named like an outcome is just another event type
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample_with('workitem.deleted.task.json',
+    sub { $_[0]{eventType} = 'deleted' })
+--- error_code: 200
+--- response_body_like: ^\{"status":"ignored","reason":"event type \\"deleted\\" is not handled
+--- db_check
+SELECT count(*) FROM fluid.cards WHERE devops_work_item_id = 1038
+--- db_rows
+1
+
+
+
+=== TEST 26: a very long unknown type name is cut in the reason, not in a character
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample_with('workitem.created.task.json',
+    sub { $_[0]{resource}{fields}{'System.WorkItemType'} = "\x{e9}" x 600 })
+--- error_code: 200
+--- response_body_like: ^\{"status":"ignored","reason":"work item type \\"(?:\x{c3}\x{a9})+"\}\n$
+--- db_check
+SELECT count(*) FROM fluid.cards
+--- db_rows
+1
+
+
+
+=== TEST 27: a work item updated event is ignored, with its changed fields as sent
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample_with('workitem.created.task.json',
+    sub {
+        $_[0]{eventType} = 'workitem.updated';
+        $_[0]{resource} = {
+            id => 3, workItemId => 1042, rev => 2,
+            fields => { 'System.State' => { oldValue => 'To Do',
+                                             newValue => 'Doing' } },
+            url => 'https://dev.azure.com/contoso-fab/_apis/wit/workItems/1042/updates/3',
+        };
+    })
+--- error_code: 200
+--- response_body_like: "status":"ignored"
+--- db_check
+SELECT count(*) FROM fluid.cards
+--- db_rows
+1

@@ -13,7 +13,8 @@ no_long_string();
 check_accum_error_log();
 
 # a TCP peer that accepts connections and never says a word
-our $SilentPort = 1986;
+our $SilentPort = ($ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT}
+                   || 1984) + 2;
 my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                    LocalPort => $SilentPort, Listen => 64,
                                    ReuseAddr => 1)
@@ -63,7 +64,7 @@ fluid_devops_database "host=127.0.0.1 port=1 dbname=fluid user=fluid_hooks";
 --- response_headers
 Retry-After: 5
 --- response_body
-{"status":"unavailable","reason":"the Fluid database is unavailable; nothing was written, try again later"}
+{"status":"unavailable","reason":"the Fluid database is unavailable; the delivery was not completed, and redelivering it is safe"}
 --- error_log eval
 qr/\[error\] .*fluid devops: could not connect to database "host=127\.0\.0\.1 port=1 dbname=fluid user=fluid_hooks": .*refused/
 

@@ -85,6 +85,12 @@ passes("$db\nfluid_devops_connect_timeout 2s;\nfluid_devops_query_timeout 3s;\n"
        . server($receiver),
        'every pool directive is accepted at http level');
 
+passes("$db\n" . server("location /d {\n    fluid_devops_webhook;\n"
+                         . "    fluid_devops_workspace 692;\n"
+                         . "    fluid_devops_board 1108;\n"
+                         . "    location /d/static { return 204; }\n}\n"),
+       'a location inside a receiver is not a receiver itself');
+
 fails('fluid_devops_database "host=127.0.0.1 port";' . "\n" . server($receiver),
       qr/\[emerg\] .*invalid database connection string: missing "=" after "port"/,
       'a malformed connection string');

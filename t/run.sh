@@ -9,17 +9,26 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 if [ -z "${FLUID_TEST_INSIDE:-}" ]; then
     export FLUID_TEST_INSIDE=1
-    exec pg_virtualenv -o max_connections=200 "$0" "$@"
+    # shellcheck source=tools/pg-setup.sh
+    . "$top/tools/pg-setup.sh"
+    PGPORT=$(fluid_free_port 5432)
+    export PGPORT
+    exec pg_virtualenv -t -o max_connections=200 "$0" "$@"
 fi
 
 # shellcheck source=tools/pg-setup.sh
 . "$top/tools/pg-setup.sh"
 fluid_db_setup
+trap fluid_db_second_cluster_drop EXIT
+fluid_db_second_cluster "$FLUID_DB_PASSWORD"
 
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 export TEST_NGINX_FLUID_MODULE=$top/objs/ngx_http_fluid_devops_module.so
 export TEST_NGINX_FLUID_DB=$FLUID_DB_CONNINFO
-export TEST_NGINX_SERVROOT=$top/t/servroot
+export TEST_NGINX_FLUID_DB_PASSWORD=$FLUID_DB_PASSWORD
+export TEST_NGINX_FLUID_DB_PORT=$PGPORT
+export TEST_NGINX_FLUID_RO_PORT=$FLUID_RO_PORT
+export TEST_NGINX_SERVROOT=${TEST_NGINX_SERVROOT:-$top/t/servroot}
 
 cd "$top"
 
@@ -38,5 +47,5 @@ fi
 if [ $# -gt 0 ]; then
     prove "${inc[@]}" "$@"
 else
-    prove "${inc[@]}" -r t/
+    prove "${inc[@]}" t/
 fi

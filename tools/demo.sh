@@ -5,20 +5,24 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-samples=${FLUID_SAMPLES:-$top/../shared/samples}
+samples=${FLUID_SAMPLES:-$top/t/samples}
 port=${FLUID_DEMO_PORT:-8080}
 
 # pg_virtualenv starts a cluster, runs this script again inside, removes it
 if [ -z "${FLUID_DEMO_INSIDE:-}" ]; then
     export FLUID_DEMO_INSIDE=1
-    exec pg_virtualenv "$0" "$@"
+    # shellcheck source=tools/pg-setup.sh
+    . "$top/tools/pg-setup.sh"
+    PGPORT=$(fluid_free_port 5432)
+    export PGPORT
+    exec pg_virtualenv -t "$0" "$@"
 fi
 
 # shellcheck source=tools/pg-setup.sh
 . "$top/tools/pg-setup.sh"
 
 prefix=$(mktemp -d /tmp/fluid-demo.XXXXXX)
-trap 'stop_nginx; cp "$prefix/logs/error.log" /tmp/demo-error.log 2>/dev/null; rm -rf "$prefix"' EXIT
+trap 'stop_nginx; rm -rf "$prefix"' EXIT
 
 stop_nginx() {
     if [ -f "$prefix/logs/nginx.pid" ]; then

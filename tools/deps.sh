@@ -4,8 +4,9 @@
 set -eu
 
 packages="gcc make nginx nginx-dev libjansson-dev libpq-dev libssl-dev
-postgresql postgresql-common curl libtest-base-perl libwww-perl
-libhttp-message-perl liblist-moreutils-perl libipc-run-perl"
+postgresql postgresql-common curl valgrind libtest-base-perl libwww-perl
+libhttp-message-perl liblist-moreutils-perl libipc-run-perl
+libtest-longstring-perl libtext-diff-perl liburi-perl"
 
 missing() {
     local p

@@ -9,6 +9,9 @@
 #   --- db_check      SQL run after the last response ...
 #   --- db_rows       ... and its rows as psql -At prints them ('|' between
 #                     columns)
+#   --- between       shell commands run after each response but the last
+#                     (one string for every gap, or an array, one per gap),
+#                     e.g. to restart the database between two deliveries
 # A block without --- config gets the receiver at /d/<workspace>/<board>.
 
 package FluidDevops;
@@ -17,17 +20,13 @@ use strict;
 use warnings;
 
 use Exporter 'import';
-use File::Basename qw(dirname);
-use File::Spec;
-use File::Temp ();
-use JSON::PP ();
-use MIME::Base64 qw(encode_base64);
 use Test::More;
 use Test::Nginx::Socket ();
 
-our @EXPORT = qw(psql sample sample_with basic_auth chunked receiver_config);
+use FluidDevops::Db qw(psql sample sample_with basic_auth chunked
+                       reset_fixture);
 
-my $Top = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
+our @EXPORT = qw(psql sample sample_with basic_auth chunked receiver_config);
 
 my $Receiver = <<'CONF';
 location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
@@ -40,123 +39,6 @@ CONF
 
 
 sub receiver_config { $Receiver }
-
-
-# runs SQL through psql on the test database; returns what it printed
-sub psql {
-    my ($sql) = @_;
-
-    my $tmp = File::Temp->new(SUFFIX => '.sql');
-    binmode $tmp, ':raw';
-    print $tmp $sql;
-    close $tmp;
-
-    my $file = $tmp->filename;
-    my $out = `psql -XAtq -v ON_ERROR_STOP=1 -d fluid -f '$file' 2>&1`;
-    die "psql failed: $out" if $? != 0;
-
-    return $out;
-}
-
-
-sub sample {
-    my ($name) = @_;
-
-    my $file = "$Top/t/samples/$name";
-    open my $fh, '<:raw', $file or die "cannot read $file: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
-
-# a sample decoded, changed by the callback, and encoded again (UTF-8)
-sub sample_with {
-    my ($name, $change) = @_;
-
-    my $json = JSON::PP->new->utf8->canonical;
-    my $doc = $json->decode(sample($name));
-    $change->($doc);
-    return $json->encode($doc);
-}
-
-
-# a body in chunked transfer coding, in pieces of the given size
-sub chunked {
-    my ($body, $size) = @_;
-
-    my $out = '';
-    for (my $i = 0; $i < length $body; $i += $size) {
-        my $piece = substr $body, $i, $size;
-        $out .= sprintf("%x\r\n", length $piece) . $piece . "\r\n";
-    }
-
-    return $out . "0\r\n\r\n";
-}
-
-
-sub basic_auth {
-    my ($user, $token) = @_;
-    return 'Basic ' . encode_base64("$user:$token", '');
-}
-
-
-sub reset_fixture {
-    psql(fixture_sql());
-}
-
-
-sub fixture_sql {
-    return <<'SQL';
-TRUNCATE fluid.cards, fluid.board_members, fluid.board_work_item_types,
-         fluid.boards, fluid.workspaces, fluid.personal_access_tokens,
-         fluid.users, fluid.authentication_providers RESTART IDENTITY;
-
-INSERT INTO fluid.users (id, username, is_active) VALUES
-    (7, 'david.burt', true),
-    (8, 'ines.moreau', true),
-    (9, 'old.account', false);
-
-INSERT INTO fluid.personal_access_tokens (user_id, token_hash, expires_at,
-                                          revoked_at) VALUES
-    (7, sha256('token-david'), NULL, NULL),
-    (7, sha256('token-david-revoked'), NULL, now() - interval '1 day'),
-    (7, sha256('token-david-expired'), now() - interval '1 hour', NULL),
-    (7, sha256('token-david-later'), now() + interval '30 days', NULL),
-    (8, sha256('token-ines'), NULL, NULL),
-    (9, sha256('token-old'), NULL, NULL);
-
-INSERT INTO fluid.authentication_providers (provider, enabled, username)
-VALUES ('devops', true, 'David.Burt');
-
-INSERT INTO fluid.workspaces (id, name) VALUES (692, 'Harbor'), (700, 'Dock');
-
-INSERT INTO fluid.boards (id, workspace_id, name, devops_webhook_enabled)
-VALUES (1108, 692, 'Payments', true),
-       (1109, 692, 'Archive', false),
-       (1110, 692, 'Read only', true),
-       (2000, 700, 'Dock board', true);
-
-INSERT INTO fluid.board_work_item_types (board_id, devops_type, card_type)
-VALUES (1108, 'Task', 'task'),
-       (1108, 'Bug', 'defect'),
-       (1108, '任务', 'task'),
-       (1110, 'Task', 'task'),
-       (2000, 'Task', 'task');
-
-INSERT INTO fluid.board_members (board_id, user_id, can_create_items,
-                                 can_delete_items)
-VALUES (1108, 7, true, true),
-       (1108, 8, true, true),
-       (1110, 7, false, false),
-       (2000, 7, true, true);
-
-INSERT INTO fluid.cards (board_id, card_type, title, devops_work_item_id,
-                         created_by_user_id)
-VALUES (1108, 'task', 'Spike: evaluate ledger archiving options', 1038, 7);
-
-GRANT EXECUTE ON FUNCTION fluid.devops_deliver TO fluid_hooks;
-SQL
-}
 
 
 sub request_count {
@@ -212,12 +94,38 @@ sub prepare_block {
 }
 
 
-sub check_database {
+sub after_response {
     my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
 
     return if $dry_run;
+
+    if ($req_idx < request_count($block) - 1) {
+        run_between($block, $req_idx);
+        return;
+    }
+
+    check_database($block);
+}
+
+
+sub run_between {
+    my ($block, $req_idx) = @_;
+
+    my $cmds = $block->between;
+    return unless defined $cmds;
+
+    my $cmd = ref $cmds eq 'ARRAY' ? $cmds->[$req_idx] : $cmds;
+    return unless defined $cmd && length $cmd;
+
+    system('sh', '-ec', $cmd) == 0
+        or fail($block->name . " - between: \"$cmd\" failed");
+}
+
+
+sub check_database {
+    my ($block) = @_;
+
     return unless defined $block->db_check;
-    return if $req_idx != request_count($block) - 1;
 
     my $got = psql($block->db_check);
     my $want = $block->db_rows // '';
@@ -229,6 +137,6 @@ sub check_database {
 
 
 Test::Nginx::Socket::add_block_preprocessor(\&prepare_block);
-Test::Nginx::Socket::add_response_body_check(\&check_database);
+Test::Nginx::Socket::add_response_body_check(\&after_response);
 
 1;
