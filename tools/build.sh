@@ -59,5 +59,11 @@ if needs_configure; then
 fi
 
 make -C "$build" -f objs/Makefile -j2 modules
-cp "$build/objs/$module" "$top/objs/$module"
+
+# a new file under the old name: an nginx that has the old one loaded keeps
+# its mapping intact
+if ! cmp -s "$build/objs/$module" "$top/objs/$module"; then
+    cp "$build/objs/$module" "$top/objs/$module.tmp"
+    mv -f "$top/objs/$module.tmp" "$top/objs/$module"
+fi
 echo "built objs/$module"
