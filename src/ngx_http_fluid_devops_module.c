@@ -438,8 +438,13 @@ ngx_http_fluid_devops_credentials(ngx_http_request_t *r,
                                         r->headers_in.passwd.len,
                                         ctx->token_hash);
 
+    /* the token is needed no more: neither decoded nor as sent */
     ngx_explicit_memzero(r->headers_in.passwd.data, r->headers_in.passwd.len);
     r->headers_in.passwd.len = 0;
+
+    ngx_explicit_memzero(r->headers_in.authorization->value.data,
+                         r->headers_in.authorization->value.len);
+    r->headers_in.authorization->value.len = 0;
 
     if (crc == FLUID_DEVOPS_CREDENTIALS_ERROR) {
         return NGX_ERROR;

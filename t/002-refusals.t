@@ -500,3 +500,22 @@ location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
 qr/\[error\] .*fluid devops: delivery to board "1109" refused with 403: incoming webhooks from DevOps are turned off for board 1109/
 --- no_error_log
 token-david
+
+
+
+=== TEST 43: the credentials are wiped from memory once hashed, as sent too
+--- config
+location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
+    fluid_devops_webhook;
+    fluid_devops_workspace $ws;
+    fluid_devops_board $board;
+    add_header X-Seen-Authorization "[$http_authorization]" always;
+    add_header X-Seen-User "[$remote_user]" always;
+}
+--- credentials: david.burt wrong-token
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 401
+--- response_headers
+X-Seen-Authorization: []
+X-Seen-User: []
