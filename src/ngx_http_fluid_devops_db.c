@@ -143,6 +143,9 @@ static ngx_http_fluid_devops_db_rc_e ngx_http_fluid_devops_db_classify(
     const char *sqlstate);
 static u_char *ngx_http_fluid_devops_db_error(PGconn *pg, u_char *buf,
     size_t len);
+static u_char *ngx_http_fluid_devops_db_flatten(const char *msg, u_char *buf,
+    size_t len);
+static void ngx_http_fluid_devops_conn_notice(void *arg, const char *message);
 
 
 /* configuration time */
@@ -837,6 +840,8 @@ ngx_http_fluid_devops_conn_open(ngx_http_fluid_devops_db_t *db,
         ngx_http_fluid_devops_conn_connect_failed(conn, NULL);
         return;
     }
+
+    PQsetNoticeProcessor(conn->pg, ngx_http_fluid_devops_conn_notice, conn);
 
     if (PQsetnonblocking(conn->pg, 1) != 0) {
         ngx_http_fluid_devops_conn_connect_failed(conn, NULL);
@@ -1760,9 +1765,16 @@ ngx_http_fluid_devops_db_classify(const char *sqlstate)
 static u_char *
 ngx_http_fluid_devops_db_error(PGconn *pg, u_char *buf, size_t len)
 {
+    return ngx_http_fluid_devops_db_flatten(PQerrorMessage(pg), buf, len);
+}
+
+
+static u_char *
+ngx_http_fluid_devops_db_flatten(const char *msg, u_char *buf, size_t len)
+{
     u_char  *p, *q, *last;
 
-    last = ngx_cpystrn(buf, (u_char *) PQerrorMessage(pg), len);
+    last = ngx_cpystrn(buf, (u_char *) msg, len);
 
     for (p = buf, q = buf; p < last; p++) {
         if (*p == '\n' || *p == '\r' || *p == '\t') {
@@ -1783,4 +1795,23 @@ ngx_http_fluid_devops_db_error(PGconn *pg, u_char *buf, size_t len)
     }
 
     return last;
+}
+
+
+/*
+ * libpq prints notices, and errors that arrive while no statement runs
+ * (a session being ended), to stderr unless told otherwise
+ */
+
+static void
+ngx_http_fluid_devops_conn_notice(void *arg, const char *message)
+{
+    u_char                         buf[512], *last;
+    ngx_http_fluid_devops_conn_t  *conn = arg;
+
+    last = ngx_http_fluid_devops_db_flatten(message, buf, sizeof(buf));
+
+    ngx_log_error(NGX_LOG_INFO, &conn->log, 0,
+                  "fluid devops: database \"%V\" says: %*s",
+                  &conn->db->ci->display, last - buf, buf);
 }

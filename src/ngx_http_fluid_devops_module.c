@@ -12,8 +12,9 @@
 #include "ngx_http_fluid_devops_module.h"
 
 
-#define NGX_HTTP_FLUID_DEVOPS_RETRY_AFTER  "5"
-#define NGX_HTTP_FLUID_DEVOPS_REASON_LEN   512
+#define NGX_HTTP_FLUID_DEVOPS_RETRY_AFTER    "5"
+#define NGX_HTTP_FLUID_DEVOPS_REASON_LEN     512
+#define NGX_HTTP_FLUID_DEVOPS_UNPROCESSABLE  422
 
 
 static ngx_int_t ngx_http_fluid_devops_handler(ngx_http_request_t *r);
@@ -226,6 +227,16 @@ ngx_http_fluid_devops_handler(ngx_http_request_t *r)
 
     ngx_str_set(&ctx->board, "-");
 
+    /* the ids first, so that even a refusal for the method names a board */
+    rc = ngx_http_fluid_devops_id(r, flcf->board, &ctx->board);
+    if (rc == NGX_OK) {
+        rc = ngx_http_fluid_devops_id(r, flcf->workspace, &ctx->workspace);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!(r->method & NGX_HTTP_POST)) {
         if (ngx_http_discard_request_body(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -241,10 +252,7 @@ ngx_http_fluid_devops_handler(ngx_http_request_t *r)
                                             "method not allowed");
     }
 
-    if (ngx_http_fluid_devops_id(r, flcf->board, &ctx->board) != NGX_OK
-        || ngx_http_fluid_devops_id(r, flcf->workspace, &ctx->workspace)
-           != NGX_OK)
-    {
+    if (rc == NGX_DECLINED) {
         if (ngx_http_discard_request_body(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -339,7 +347,8 @@ ngx_http_fluid_devops_body_handler(ngx_http_request_t *r)
         return;
 
     case FLUID_DEVOPS_PAYLOAD_INCOMPLETE:
-        rc = ngx_http_fluid_devops_refuse(r, NGX_LOG_INFO, 422,
+        rc = ngx_http_fluid_devops_refuse(r, NGX_LOG_INFO,
+                                          NGX_HTTP_FLUID_DEVOPS_UNPROCESSABLE,
                                           ctx->payload.error,
                                           ctx->payload.error);
         ngx_http_finalize_request(r, rc);
@@ -1037,6 +1046,11 @@ ngx_http_fluid_devops_send(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     r->headers_out.status = status;
+
+    /* nginx knows no reason phrase for 422 */
+    if (status == NGX_HTTP_FLUID_DEVOPS_UNPROCESSABLE) {
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
+    }
     r->headers_out.content_length_n = n;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;

@@ -35,6 +35,8 @@ GET /d/692/1108
 Allow: POST
 --- response_body
 {"status":"refused","reason":"only POST is accepted here"}
+--- error_log
+delivery to board "1108" refused with 405: method not allowed
 
 
 

@@ -122,9 +122,8 @@ pg_ctlcluster $FLUID_PG_CLUSTER restart -m fast
 SELECT count(*) FROM fluid.cards WHERE devops_work_item_id > 2000
 --- db_rows
 2
---- no_error_log
-[alert]
-[crit]
+--- no_error_log eval
+[qr/\[(?:alert|crit)\]/, qr/^FATAL/]
 
 
 

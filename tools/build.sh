@@ -42,8 +42,8 @@ configure_upstream() {
 }
 
 needs_configure() {
-    [ ! -f "$build/Makefile" ] && return 0
-    [ "$top/config" -nt "$build/Makefile" ] && return 0
+    [ ! -f "$build/objs/Makefile" ] && return 0
+    [ "$top/config" -nt "$build/objs/Makefile" ] && return 0
     [ "$(cat "$top/objs/.nginx-src" 2>/dev/null)" != "${src:-debian}" ]
 }
 

@@ -51,7 +51,8 @@ fluid_db_second_cluster() {
         -- -A trust >/dev/null
     pg_ctlcluster "$PGVERSION" readonly start
 
-    PGPORT=$FLUID_RO_PORT psql -XqAt -v ON_ERROR_STOP=1 -d postgres <<SQL
+    PGPORT=$FLUID_RO_PORT psql -XqAt -v ON_ERROR_STOP=1 -d postgres \
+        >/dev/null <<SQL
 CREATE ROLE fluid_hooks LOGIN PASSWORD '$password';
 CREATE DATABASE fluid;
 ALTER SYSTEM SET default_transaction_read_only = on;
