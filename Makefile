@@ -6,6 +6,7 @@
 #   make test TEST_NGINX_LIB=<dir>   the suite on the Test::Nginx in <dir>
 #   make test-valgrind      the suite with nginx under valgrind
 #   make demo               the main job on a throwaway database
+#   make bench              the benchmark, written to t/bench/results.md
 #   make install            the module and its load_module snippet
 
 NGINX_SRC ?=
@@ -21,7 +22,7 @@ UNIT_SOURCES = src/fluid_devops_payload.c src/fluid_devops_credentials.c \
 CC ?= cc
 UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -Isrc
 
-.PHONY: all deps test unit test-valgrind demo install clean FORCE
+.PHONY: all deps test unit test-valgrind demo bench install clean FORCE
 
 all: $(MODULE)
 
@@ -50,6 +51,9 @@ test-valgrind: $(MODULE) $(UNIT)
 
 demo: $(MODULE)
 	tools/demo.sh
+
+bench: $(MODULE)
+	t/bench/bench.sh
 
 install: $(MODULE)
 	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)/usr/share/nginx/modules-available
