@@ -157,7 +157,8 @@ $$;
 --   forbidden    -         board|create|delete
 --   not_found    -         -              (no such board in that workspace)
 --
--- p_event is 'created', 'deleted' or 'other'.
+-- p_event is 'created', 'deleted' or 'other'.  p_body is the delivery's body
+-- as sent (checked by the module), for devops_fields; NULL but on created.
 
 CREATE FUNCTION fluid.devops_deliver(
     p_token_hash      bytea,
@@ -176,7 +177,7 @@ CREATE FUNCTION fluid.devops_deliver(
     p_tags            text,
     p_project         text,
     p_url             text,
-    p_fields          jsonb,
+    p_body            jsonb,
     OUT status        text,
     OUT card_id       bigint,
     OUT detail        text)
@@ -297,7 +298,7 @@ BEGIN
                        created_by_user_id)
     VALUES (p_board_id, v_card_type, p_title, p_description, p_state,
             p_priority, p_assigned_to, p_tags, p_work_item_id,
-            p_project, p_url, p_fields, v_user_id)
+            p_project, p_url, p_body -> 'resource' -> 'fields', v_user_id)
     ON CONFLICT (board_id, devops_work_item_id) DO NOTHING
     RETURNING id INTO card_id;
 

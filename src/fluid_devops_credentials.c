@@ -12,6 +12,9 @@ static int fluid_devops_credentials_printable(const unsigned char *s,
     size_t len);
 
 
+static EVP_MD  *sha256;
+
+
 fluid_devops_credentials_rc_e
 fluid_devops_credentials_hash(const unsigned char *user, size_t user_len,
     const unsigned char *token, size_t token_len,
@@ -39,9 +42,17 @@ fluid_devops_credentials_hash(const unsigned char *user, size_t user_len,
         return FLUID_DEVOPS_CREDENTIALS_BAD_TOKEN;
     }
 
+    /* fetched once: an implicit fetch per call costs more than the hash */
+    if (sha256 == NULL) {
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        if (sha256 == NULL) {
+            return FLUID_DEVOPS_CREDENTIALS_ERROR;
+        }
+    }
+
     n = FLUID_DEVOPS_TOKEN_HASH_LEN;
 
-    if (EVP_Digest(token, token_len, hash, &n, EVP_sha256(), NULL) != 1
+    if (EVP_Digest(token, token_len, hash, &n, sha256, NULL) != 1
         || n != FLUID_DEVOPS_TOKEN_HASH_LEN)
     {
         return FLUID_DEVOPS_CREDENTIALS_ERROR;

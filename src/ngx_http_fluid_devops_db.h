@@ -32,7 +32,7 @@ enum {
     NGX_HTTP_FLUID_DEVOPS_P_TAGS,
     NGX_HTTP_FLUID_DEVOPS_P_PROJECT,
     NGX_HTTP_FLUID_DEVOPS_P_URL,
-    NGX_HTTP_FLUID_DEVOPS_P_FIELDS,           /* jsonb */
+    NGX_HTTP_FLUID_DEVOPS_P_BODY,             /* jsonb, the body as sent */
     NGX_HTTP_FLUID_DEVOPS_NPARAMS
 };
 

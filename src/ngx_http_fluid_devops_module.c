@@ -27,9 +27,8 @@ static ngx_int_t ngx_http_fluid_devops_content_type(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fluid_devops_read_body(ngx_http_request_t *r,
     u_char **body, size_t *len);
 static ngx_int_t ngx_http_fluid_devops_start_query(ngx_http_request_t *r,
-    ngx_http_fluid_devops_ctx_t *ctx, ngx_http_fluid_devops_loc_conf_t *flcf);
-static char *ngx_http_fluid_devops_fields(ngx_http_request_t *r,
-    json_t *fields);
+    ngx_http_fluid_devops_ctx_t *ctx, ngx_http_fluid_devops_loc_conf_t *flcf,
+    u_char *body);
 static void ngx_http_fluid_devops_query_done(ngx_http_fluid_devops_query_t *q,
     PGresult *res);
 static ngx_int_t ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
@@ -359,7 +358,7 @@ ngx_http_fluid_devops_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (ngx_http_fluid_devops_start_query(r, ctx, flcf) != NGX_OK) {
+    if (ngx_http_fluid_devops_start_query(r, ctx, flcf, body) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 }
@@ -501,8 +500,10 @@ ngx_http_fluid_devops_content_type(ngx_http_request_t *r)
 
 
 /*
- * The body as one piece of memory: nginx keeps it in memory buffers, in a
- * temporary file (above client_body_buffer_size), or in both.
+ * The body as one NUL-terminated piece of memory, fit to be a text
+ * parameter: nginx keeps it in memory buffers, in a temporary file (above
+ * client_body_buffer_size), or in both.  One copy; the memory after a
+ * buffer may hold the next pipelined request, so it is never written to.
  */
 
 static ngx_int_t
@@ -522,14 +523,6 @@ ngx_http_fluid_devops_read_body(ngx_http_request_t *r, u_char **body,
         return NGX_OK;
     }
 
-    cl = r->request_body->bufs;
-
-    if (cl->next == NULL && !cl->buf->in_file) {
-        *body = cl->buf->pos;
-        *len = cl->buf->last - cl->buf->pos;
-        return NGX_OK;
-    }
-
     size = 0;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
@@ -540,13 +533,14 @@ ngx_http_fluid_devops_read_body(ngx_http_request_t *r, u_char **body,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, (size_t) size);
+    p = ngx_pnalloc(r->pool, (size_t) size + 1);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     *body = p;
     *len = (size_t) size;
+    p[size] = '\0';
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
@@ -575,7 +569,8 @@ ngx_http_fluid_devops_read_body(ngx_http_request_t *r, u_char **body,
 
 static ngx_int_t
 ngx_http_fluid_devops_start_query(ngx_http_request_t *r,
-    ngx_http_fluid_devops_ctx_t *ctx, ngx_http_fluid_devops_loc_conf_t *flcf)
+    ngx_http_fluid_devops_ctx_t *ctx, ngx_http_fluid_devops_loc_conf_t *flcf,
+    u_char *body)
 {
     u_char                         *p;
     fluid_devops_payload_t         *pl;
@@ -642,15 +637,14 @@ ngx_http_fluid_devops_start_query(ngx_http_request_t *r,
     q->values[NGX_HTTP_FLUID_DEVOPS_P_PROJECT] = pl->project.data;
     q->values[NGX_HTTP_FLUID_DEVOPS_P_URL] = pl->url.data;
 
-    /* only a card being created keeps the fields */
+    /*
+     * a card being created keeps resource.fields as sent: the body goes as
+     * it came, checked by the parser, and the database takes the fields
+     * out of it, instead of this side serialising them again
+     */
     if (pl->fields && pl->event == FLUID_DEVOPS_EVENT_CREATED && !pl->is_test)
     {
-        q->values[NGX_HTTP_FLUID_DEVOPS_P_FIELDS] =
-                                ngx_http_fluid_devops_fields(r, pl->fields);
-
-        if (q->values[NGX_HTTP_FLUID_DEVOPS_P_FIELDS] == NULL) {
-            return NGX_ERROR;
-        }
+        q->values[NGX_HTTP_FLUID_DEVOPS_P_BODY] = (char *) body;
     }
 
     ctx->queried = 1;
@@ -658,38 +652,6 @@ ngx_http_fluid_devops_start_query(ngx_http_request_t *r,
     ngx_http_fluid_devops_db_query(q);
 
     return NGX_OK;
-}
-
-
-/* resource.fields as compact JSON text, in the request pool */
-
-static char *
-ngx_http_fluid_devops_fields(ngx_http_request_t *r, json_t *fields)
-{
-    char    *buf;
-    size_t   size, n;
-
-    size = r->headers_in.content_length_n > 0
-           ? (size_t) r->headers_in.content_length_n : 8192;
-
-    for ( ;; ) {
-        buf = ngx_pnalloc(r->pool, size + 1);
-        if (buf == NULL) {
-            return NULL;
-        }
-
-        n = json_dumpb(fields, buf, size, JSON_COMPACT);
-        if (n == 0) {
-            return NULL;
-        }
-
-        if (n <= size) {
-            buf[n] = '\0';
-            return buf;
-        }
-
-        size = n;
-    }
 }
 
 
@@ -1007,27 +969,42 @@ ngx_http_fluid_devops_send(ngx_http_request_t *r, ngx_uint_t status,
     ctx->status.len = ngx_strlen(state);
     ctx->card_id = card_id;
 
-    obj = card_id ? json_pack("{s:s, s:I}", "status", state, "card_id",
-                              (json_int_t) card_id)
-                  : json_pack("{s:s}", "status", state);
-    if (obj == NULL) {
-        return NGX_ERROR;
-    }
+    if (extra == NULL) {
+        /* the common answers: a literal status and a number need no escaping */
+        buf = ngx_pnalloc(r->pool, sizeof("{\"status\":\"\",\"card_id\":}\n")
+                                   + ctx->status.len + NGX_INT64_LEN);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
 
-    if (extra && json_object_update(obj, extra) != 0) {
+        n = (card_id ? ngx_sprintf((u_char *) buf,
+                                   "{\"status\":\"%s\",\"card_id\":%L}",
+                                   state, card_id)
+                     : ngx_sprintf((u_char *) buf, "{\"status\":\"%s\"}",
+                                   state))
+            - (u_char *) buf;
+
+    } else {
+        obj = json_pack("{s:s}", "status", state);
+        if (obj == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (json_object_update(obj, extra) != 0) {
+            json_decref(obj);
+            return NGX_ERROR;
+        }
+
+        n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+
+        buf = ngx_pnalloc(r->pool, n + 1);
+        if (buf == NULL || json_dumpb(obj, buf, n, JSON_COMPACT) != n) {
+            json_decref(obj);
+            return NGX_ERROR;
+        }
+
         json_decref(obj);
-        return NGX_ERROR;
     }
-
-    n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-
-    buf = ngx_pnalloc(r->pool, n + 1);
-    if (buf == NULL || json_dumpb(obj, buf, n, JSON_COMPACT) != n) {
-        json_decref(obj);
-        return NGX_ERROR;
-    }
-
-    json_decref(obj);
 
     buf[n++] = '\n';
 
