@@ -159,6 +159,7 @@ $$;
 --
 -- p_event is 'created', 'deleted' or 'other'.  p_body is the delivery's body
 -- as sent (checked by the module), for devops_fields; NULL but on created.
+-- It is text, parsed as jsonb only once every check has passed.
 
 CREATE FUNCTION fluid.devops_deliver(
     p_token_hash      bytea,
@@ -177,7 +178,7 @@ CREATE FUNCTION fluid.devops_deliver(
     p_tags            text,
     p_project         text,
     p_url             text,
-    p_body            jsonb,
+    p_body            text,
     OUT status        text,
     OUT card_id       bigint,
     OUT detail        text)
@@ -298,7 +299,8 @@ BEGIN
                        created_by_user_id)
     VALUES (p_board_id, v_card_type, p_title, p_description, p_state,
             p_priority, p_assigned_to, p_tags, p_work_item_id,
-            p_project, p_url, p_body -> 'resource' -> 'fields', v_user_id)
+            p_project, p_url, p_body::jsonb -> 'resource' -> 'fields',
+            v_user_id)
     ON CONFLICT (board_id, devops_work_item_id) DO NOTHING
     RETURNING id INTO card_id;
 

@@ -10,6 +10,7 @@
 
 static int fluid_devops_credentials_printable(const unsigned char *s,
     size_t len);
+static int fluid_devops_credentials_utf8(const unsigned char *s, size_t len);
 
 
 static EVP_MD  *sha256;
@@ -26,8 +27,10 @@ fluid_devops_credentials_hash(const unsigned char *user, size_t user_len,
         return FLUID_DEVOPS_CREDENTIALS_NO_USERNAME;
     }
 
+    /* the name is compared as text: it must be UTF-8 (RFC 7617, 2.1) */
     if (user_len > FLUID_DEVOPS_USERNAME_MAX
-        || !fluid_devops_credentials_printable(user, user_len))
+        || !fluid_devops_credentials_printable(user, user_len)
+        || !fluid_devops_credentials_utf8(user, user_len))
     {
         return FLUID_DEVOPS_CREDENTIALS_BAD_USERNAME;
     }
@@ -74,7 +77,7 @@ fluid_devops_credentials_strerror(fluid_devops_credentials_rc_e rc)
         return "empty user name";
 
     case FLUID_DEVOPS_CREDENTIALS_BAD_USERNAME:
-        return "user name too long or with control characters";
+        return "user name too long, not UTF-8 or with control characters";
 
     case FLUID_DEVOPS_CREDENTIALS_NO_TOKEN:
         return "empty token";
@@ -97,6 +100,65 @@ fluid_devops_credentials_printable(const unsigned char *s, size_t len)
 
     for (i = 0; i < len; i++) {
         if (s[i] < 0x20 || s[i] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or values
+ * above U+10FFFF
+ */
+
+static int
+fluid_devops_credentials_utf8(const unsigned char *s, size_t len)
+{
+    size_t        i, k, n;
+    unsigned int  c, min;
+
+    for (i = 0; i < len; i += n) {
+        c = s[i];
+
+        if (c < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if ((c & 0xe0) == 0xc0) {
+            n = 2;
+            c &= 0x1f;
+            min = 0x80;
+
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 3;
+            c &= 0x0f;
+            min = 0x800;
+
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 4;
+            c &= 0x07;
+            min = 0x10000;
+
+        } else {
+            return 0;
+        }
+
+        if (i + n > len) {
+            return 0;
+        }
+
+        for (k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            c = (c << 6) | (s[i + k] & 0x3f);
+        }
+
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
             return 0;
         }
     }

@@ -54,7 +54,8 @@ fluid_devops_payload_parse(fluid_devops_payload_t *p, const char *buf,
                                           "the request body is empty");
     }
 
-    p->root = json_loadb(buf, len, 0, &err);
+    /* a key given twice would make the body mean two things */
+    p->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (p->root == NULL) {
         return fluid_devops_payload_json_error(p, &err, buf, len);
     }
@@ -210,6 +211,12 @@ fluid_devops_payload_json_error(fluid_devops_payload_t *p, json_error_t *err,
     case json_error_null_character:
         return fluid_devops_payload_error(p, FLUID_DEVOPS_PAYLOAD_INVALID,
                                "the body holds text with a NUL character");
+
+    case json_error_duplicate_key:
+        return fluid_devops_payload_error(p, FLUID_DEVOPS_PAYLOAD_INVALID,
+                                          "the body gives a key twice "
+                                          "(line %d, column %d)",
+                                          err->line, err->column);
 
     case json_error_invalid_utf8:
         return fluid_devops_payload_error(p, FLUID_DEVOPS_PAYLOAD_INVALID,

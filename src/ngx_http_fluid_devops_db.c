@@ -23,7 +23,7 @@
     "SELECT status, card_id, detail FROM fluid.devops_deliver("              \
     "$1::bytea, $2::text, $3::bigint, $4::bigint, $5::text, $6::boolean, "   \
     "$7::bigint, $8::text, $9::text, $10::text, $11::text, $12::integer, "   \
-    "$13::text, $14::text, $15::text, $16::text, $17::jsonb)"
+    "$13::text, $14::text, $15::text, $16::text, $17::text)"
 
 
 typedef enum {
@@ -145,7 +145,7 @@ static u_char *ngx_http_fluid_devops_db_error(PGconn *pg, u_char *buf,
     size_t len);
 static u_char *ngx_http_fluid_devops_db_flatten(const char *msg, u_char *buf,
     size_t len);
-static void ngx_http_fluid_devops_conn_notice(void *arg, const char *message);
+static void ngx_http_fluid_devops_conn_notice(void *arg, const PGresult *res);
 
 
 /* configuration time */
@@ -238,6 +238,12 @@ ngx_http_fluid_devops_db_parse(ngx_conf_t *cf, ngx_str_t *text,
     }
 
     PQconninfoFree(opts);
+
+    /* a service file would be read, and its host names resolved, per connect */
+    if (ngx_http_fluid_devops_db_value(ci, "service")) {
+        return "has \"service\", which is not supported: write its "
+               "parameters into the string";
+    }
 
     len = 0;
     for (i = 0; shown[i]; i++) {
@@ -841,7 +847,7 @@ ngx_http_fluid_devops_conn_open(ngx_http_fluid_devops_db_t *db,
         return;
     }
 
-    PQsetNoticeProcessor(conn->pg, ngx_http_fluid_devops_conn_notice, conn);
+    PQsetNoticeReceiver(conn->pg, ngx_http_fluid_devops_conn_notice, conn);
 
     if (PQsetnonblocking(conn->pg, 1) != 0) {
         ngx_http_fluid_devops_conn_connect_failed(conn, NULL);
@@ -1294,7 +1300,18 @@ ngx_http_fluid_devops_conn_read(ngx_http_fluid_devops_conn_t *conn)
             return;
         }
 
-        if (conn->res == NULL) {
+        /*
+         * the row comes before the commit: an error at commit time (a
+         * deferred constraint, say) follows it and is what counts
+         */
+        if (conn->res == NULL
+            || (PQresultStatus(res) == PGRES_FATAL_ERROR
+                && PQresultStatus(conn->res) != PGRES_FATAL_ERROR))
+        {
+            if (conn->res) {
+                PQclear(conn->res);
+            }
+
             conn->res = res;
 
         } else {
@@ -1603,16 +1620,19 @@ ngx_http_fluid_devops_conn_release(ngx_http_fluid_devops_conn_t *conn)
 
     age = ngx_current_msec - conn->born;
 
+    /* deliveries waiting go first, even in a worker that is quitting */
+    if (age < db->conf.max_lifetime) {
+        q = ngx_http_fluid_devops_query_dequeue(db);
+        if (q) {
+            ngx_http_fluid_devops_conn_send(conn, q);
+            return;
+        }
+    }
+
     if (ngx_exiting || ngx_terminate || ngx_quit
         || age >= db->conf.max_lifetime)
     {
         ngx_http_fluid_devops_conn_close(conn, 0);
-        return;
-    }
-
-    q = ngx_http_fluid_devops_query_dequeue(db);
-    if (q) {
-        ngx_http_fluid_devops_conn_send(conn, q);
         return;
     }
 
@@ -1648,10 +1668,6 @@ ngx_http_fluid_devops_conn_close(ngx_http_fluid_devops_conn_t *conn,
     db = conn->db;
 
     ngx_http_fluid_devops_conn_free(conn);
-
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
-        return;
-    }
 
     if (unreachable) {
         while ((q = ngx_http_fluid_devops_query_dequeue(db)) != NULL) {
@@ -1769,49 +1785,86 @@ ngx_http_fluid_devops_db_error(PGconn *pg, u_char *buf, size_t len)
 }
 
 
+/*
+ * A libpq message on one line; what follows a DETAIL, CONTEXT, QUERY, HINT
+ * or LINE part (row values, SQL) is left out.
+ */
+
 static u_char *
 ngx_http_fluid_devops_db_flatten(const char *msg, u_char *buf, size_t len)
 {
-    u_char  *p, *q, *last;
+    u_char      *q, *end;
+    ngx_uint_t   i;
+    const char  *p, *line;
 
-    last = ngx_cpystrn(buf, (u_char *) msg, len);
+    static const char  *cut[] = { "DETAIL:", "CONTEXT:", "QUERY:", "HINT:",
+                                  "LINE ", NULL };
 
-    for (p = buf, q = buf; p < last; p++) {
+    q = buf;
+    end = buf + len;
+    line = msg;
+
+    for (p = msg; *p && q < end; p++) {
+
+        if (p == line) {
+            while (*p == ' ' || *p == '\t') {
+                p++;
+            }
+
+            for (i = 0; cut[i]; i++) {
+                if (ngx_strncmp(p, cut[i], ngx_strlen(cut[i])) == 0) {
+                    goto done;
+                }
+            }
+
+            if (*p == '\0') {
+                break;
+            }
+        }
+
         if (*p == '\n' || *p == '\r' || *p == '\t') {
             if (q > buf && q[-1] != ' ') {
                 *q++ = ' ';
             }
 
+            line = p + 1;
             continue;
         }
 
         *q++ = *p;
     }
 
-    last = q;
+done:
 
-    while (last > buf && (last[-1] == ' ' || last[-1] == '.')) {
-        last--;
+    while (q > buf && (q[-1] == ' ' || q[-1] == '.')) {
+        q--;
     }
 
-    return last;
+    return q;
 }
 
 
 /*
  * libpq prints notices, and errors that arrive while no statement runs
- * (a session being ended), to stderr unless told otherwise
+ * (a session being ended), to stderr unless told otherwise; the primary
+ * message only, as for errors: DETAIL lines can hold row values
  */
 
 static void
-ngx_http_fluid_devops_conn_notice(void *arg, const char *message)
+ngx_http_fluid_devops_conn_notice(void *arg, const PGresult *res)
 {
+    char                          *severity, *primary;
     u_char                         buf[512], *last;
     ngx_http_fluid_devops_conn_t  *conn = arg;
 
-    last = ngx_http_fluid_devops_db_flatten(message, buf, sizeof(buf));
+    severity = PQresultErrorField(res, PG_DIAG_SEVERITY);
+    primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+    last = ngx_http_fluid_devops_db_flatten(primary ? primary : "", buf,
+                                            sizeof(buf));
 
     ngx_log_error(NGX_LOG_INFO, &conn->log, 0,
-                  "fluid devops: database \"%V\" says: %*s",
-                  &conn->db->ci->display, last - buf, buf);
+                  "fluid devops: database \"%V\" says: %s: \"%*s\"",
+                  &conn->db->ci->display, severity ? severity : "NOTICE",
+                  last - buf, buf);
 }

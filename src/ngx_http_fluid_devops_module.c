@@ -332,6 +332,11 @@ ngx_http_fluid_devops_body_handler(ngx_http_request_t *r)
 
     ctx->parsed = 1;
 
+    /*
+     * TODO: the body is parsed before the database has seen the token, so
+     * an unauthenticated client can make a worker parse up to
+     * client_max_body_size of JSON.
+     */
     switch (fluid_devops_payload_parse(&ctx->payload, (char *) body, len)) {
 
     case FLUID_DEVOPS_PAYLOAD_OK:
@@ -424,6 +429,7 @@ static ngx_int_t
 ngx_http_fluid_devops_credentials(ngx_http_request_t *r,
     ngx_http_fluid_devops_ctx_t *ctx, const char **why)
 {
+    uintptr_t                      n;
     ngx_int_t                      rc;
     fluid_devops_credentials_rc_e  crc;
 
@@ -471,6 +477,23 @@ ngx_http_fluid_devops_credentials(ngx_http_request_t *r,
 
     *ngx_cpymem(ctx->username.data, r->headers_in.user.data,
                 ctx->username.len) = '\0';
+
+    /* the name as quoted in log lines and reasons: '"' and '\' escaped */
+    n = ngx_escape_json(NULL, ctx->username.data, ctx->username.len);
+
+    if (n == 0) {
+        ctx->username_esc = ctx->username;
+
+    } else {
+        ctx->username_esc.len = ctx->username.len + n;
+        ctx->username_esc.data = ngx_pnalloc(r->pool, ctx->username_esc.len);
+        if (ctx->username_esc.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_escape_json(ctx->username_esc.data, ctx->username.data,
+                        ctx->username.len);
+    }
 
     return NGX_OK;
 }
@@ -801,12 +824,12 @@ ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
             ngx_http_fluid_devops_text(buf, sizeof(buf),
                                        "account \"%V\" is not the DevOps "
                                        "sender set under Authentication "
-                                       "Providers", &ctx->username);
+                                       "Providers", &ctx->username_esc);
         } else {
             ngx_http_fluid_devops_text(buf, sizeof(buf),
                                        "no active account \"%V\" with that "
                                        "token (unknown, inactive, revoked or "
-                                       "expired)", &ctx->username);
+                                       "expired)", &ctx->username_esc);
         }
 
         return ngx_http_fluid_devops_refuse(r, NGX_LOG_ERR,
@@ -848,7 +871,7 @@ ngx_http_fluid_devops_outcome(ngx_http_request_t *r,
             ngx_http_fluid_devops_text(buf, sizeof(buf),
                                        "account \"%V\" may not %s items on "
                                        "board %V: grant it the permission "
-                                       "in Fluid", &ctx->username, detail,
+                                       "in Fluid", &ctx->username_esc, detail,
                                        &ctx->board);
         }
 

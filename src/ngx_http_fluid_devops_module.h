@@ -38,6 +38,7 @@ typedef struct {
     ngx_str_t                           workspace;
     ngx_str_t                           board;
     ngx_str_t                           username;
+    ngx_str_t                           username_esc;
 
     u_char                              token_hash[
                                             FLUID_DEVOPS_TOKEN_HASH_LEN];

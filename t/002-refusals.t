@@ -521,3 +521,37 @@ location ~ ^/d/(?<ws>[^/]+)/(?<board>[^/]+)$ {
 --- response_headers
 X-Seen-Authorization: []
 X-Seen-User: []
+
+
+
+=== TEST 44: a user name that is not UTF-8 gets the same 401, not a database error
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- more_headers eval
+"Authorization: Basic " . MIME::Base64::encode_base64("david\xff\xfe.burt:token-david", '') . "\nContent-Type: application/json"
+--- error_code: 401
+--- response_body eval: $main::Unauthorized
+--- error_log
+user name too long, not UTF-8 or with control characters
+--- no_error_log
+SQLSTATE
+
+
+
+=== TEST 45: a quote in the user name is escaped where it is logged
+--- credentials: da"vid token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 401
+--- error_log
+no active account "da\"vid" with that token
+
+
+
+=== TEST 46: a key given twice gets 400
+--- credentials: david.burt token-david
+--- request
+POST /d/692/1108
+{"eventType":"workitem.created","eventType":"workitem.deleted","resource":{"id":1038}}
+--- error_code: 400
+--- response_body_like: ^\{"status":"refused","reason":"the body gives a key twice \(line 1, column \d+\)"\}$

@@ -161,3 +161,54 @@ fluid_devops_prepare off;}
 SELECT devops_work_item_id FROM fluid.cards ORDER BY id
 --- db_rows
 1042
+
+
+
+=== TEST 8: an error at commit time, after the result row, is what is answered
+--- db_setup
+CREATE FUNCTION fluid.fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'deferred check failed' USING ERRCODE = '23514';
+END $$;
+CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON fluid.cards
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    EXECUTE FUNCTION fluid.fail_at_commit();
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 500
+--- error_log eval
+qr/\[error\] .*delivery statement failed with SQLSTATE "23514": deferred check failed/
+--- db_check
+DROP TRIGGER fail_at_commit ON fluid.cards;
+DROP FUNCTION fluid.fail_at_commit();
+SELECT count(*) FROM fluid.cards WHERE devops_work_item_id = 1042
+--- db_rows
+0
+
+
+
+=== TEST 9: a warning from a trigger is logged by its primary message only
+--- db_setup
+CREATE FUNCTION fluid.warn_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE WARNING 'card for work item % inserted', NEW.devops_work_item_id
+          USING DETAIL = 'title=' || NEW.title;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER warn_on_insert AFTER INSERT ON fluid.cards
+    FOR EACH ROW EXECUTE FUNCTION fluid.warn_on_insert();
+--- credentials: david.burt token-david
+--- request eval
+"POST /d/692/1108\n" . FluidDevops::sample('workitem.created.task.json')
+--- error_code: 201
+--- error_log eval
+qr/\[info\] .*fluid devops: database ".*" says: WARNING: "card for work item 1042 inserted"/
+--- no_error_log eval
+[qr/title=Reconcile/, qr/^WARNING/]
+--- db_check
+DROP TRIGGER warn_on_insert ON fluid.cards;
+DROP FUNCTION fluid.warn_on_insert();
+SELECT count(*) FROM fluid.cards WHERE devops_work_item_id = 1042
+--- db_rows
+1

@@ -95,6 +95,10 @@ fails('fluid_devops_database "host=127.0.0.1 port";' . "\n" . server($receiver),
       qr/\[emerg\] .*invalid database connection string: missing "=" after "port"/,
       'a malformed connection string');
 
+fails('fluid_devops_database "service=fluid";' . "\n" . server($receiver),
+      qr/\[emerg\] .*"fluid_devops_database" directive has "service", which is not supported/,
+      'a service name instead of the parameters');
+
 fails('fluid_devops_database "hots=127.0.0.1";' . "\n" . server($receiver),
       qr/\[emerg\] .*invalid database connection string: invalid connection option "hots"/,
       'an unknown connection option');

@@ -337,7 +337,8 @@ subtest 'a client that leaves mid-query does not lose its card' => sub {
 
 subtest 'a graceful quit answers the deliveries in flight' => sub {
     reset_fixture();
-    start_nginx();
+    # one connection: the others wait in the queue while the worker quits
+    start_nginx(pool => 'fluid_devops_pool_size 1;');
 
     lock_cards_for(1);
 

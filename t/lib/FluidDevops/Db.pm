@@ -84,6 +84,12 @@ sub reset_fixture {
 
 sub fixture_sql {
     return <<'SQL';
+-- triggers a test may have left behind when it failed half-way
+DROP TRIGGER IF EXISTS fail_at_commit ON fluid.cards;
+DROP TRIGGER IF EXISTS warn_on_insert ON fluid.cards;
+DROP FUNCTION IF EXISTS fluid.fail_at_commit();
+DROP FUNCTION IF EXISTS fluid.warn_on_insert();
+
 TRUNCATE fluid.cards, fluid.board_members, fluid.board_work_item_types,
          fluid.boards, fluid.workspaces, fluid.personal_access_tokens,
          fluid.users, fluid.authentication_providers RESTART IDENTITY;
