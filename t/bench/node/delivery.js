@@ -70,7 +70,7 @@ function isTestUrl(url) {
 function eventName(type) {
   if (type === 'workitem.created') return 'created';
   if (type === 'workitem.deleted') return 'deleted';
-  return type;
+  return 'other';
 }
 
 // the work item's values, as the module's payload parser takes them
@@ -115,8 +115,9 @@ function workItem(body) {
   return item;
 }
 
-// the statement's parameters for one delivery; throws a Refusal
-function deliveryParams(body, authorization, workspace, board) {
+// the statement's parameters for one delivery, the body both parsed and as
+// sent (the function takes resource.fields from the latter); throws a Refusal
+function deliveryParams(body, raw, authorization, workspace, board) {
   const who = credentials(authorization);
   if (!who) throw new Refusal(401, 'no valid Basic credentials');
   const ws = positiveId(workspace);
@@ -129,7 +130,7 @@ function deliveryParams(body, authorization, workspace, board) {
     w.id, w.type ?? null, w.title ?? null, w.description ?? null,
     w.state ?? null, w.priority ?? null, w.assignedTo ?? null,
     w.tags ?? null, w.project ?? null, w.url ?? null,
-    keep ? JSON.stringify(w.fields) : null,
+    keep ? raw : null,
   ];
 }
 

@@ -7,13 +7,14 @@ const { deliveryParams } = require('./delivery');
 const NAMES = [
   'token_hash', 'username', 'workspace_id', 'board_id', 'event', 'is_test',
   'work_item_id', 'work_item_type', 'title', 'description', 'state',
-  'priority', 'assigned_to', 'tags', 'project', 'url', 'fields',
+  'priority', 'assigned_to', 'tags', 'project', 'url', 'body',
 ];
 
 const [sample, user, token, workspace, board] = process.argv.slice(2);
-const body = JSON.parse(fs.readFileSync(sample, 'utf8'));
+const raw = fs.readFileSync(sample, 'utf8');
+const body = JSON.parse(raw);
 const auth = 'Basic ' + Buffer.from(`${user}:${token}`).toString('base64');
-const values = deliveryParams(body, auth, workspace, board);
+const values = deliveryParams(body, raw, auth, workspace, board);
 
 values.forEach((v, i) => {
   if (v === null) throw new Error(`parameter ${NAMES[i]} is null`);

@@ -24,7 +24,7 @@ function receiver(pool) {
   return async (req, res) => {
     let values;
     try {
-      values = deliveryParams(req.body, req.get('authorization'),
+      values = deliveryParams(req.body, req.rawBody, req.get('authorization'),
         req.params.ws, req.params.board);
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
@@ -54,7 +54,9 @@ function serve() {
   app.disable('x-powered-by');
   app.disable('etag');
   app.post('/api/integrations/devops/:ws/:board',
-    express.json({ limit: '4mb' }), receiver(pool));
+    express.json({ limit: '4mb',
+                   verify: (req, res, buf) => { req.rawBody = buf.toString('utf8'); } }),
+    receiver(pool));
   app.use((err, req, res, next) => {
     answer(res, err.status || 500, { status: 'refused', reason: err.message });
   });
