@@ -7,7 +7,7 @@ const crypto = require('node:crypto');
 const SQL = 'SELECT status, card_id, detail FROM fluid.devops_deliver(' +
   '$1::bytea, $2::text, $3::bigint, $4::bigint, $5::text, $6::boolean, ' +
   '$7::bigint, $8::text, $9::text, $10::text, $11::text, $12::integer, ' +
-  '$13::text, $14::text, $15::text, $16::text, $17::jsonb)';
+  '$13::text, $14::text, $15::text, $16::text, $17::text)';
 
 const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
 const TEST_HOST = '//fabrikam-fiber-inc.visualstudio.com/';
