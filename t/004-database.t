@@ -34,21 +34,6 @@ END { kill 'TERM', $child if $child; }
 
 $ENV{TEST_NGINX_SILENT_PORT} = $SilentPort;
 
-# a lock held on the cards table by another session, for a while
-sub lock_cards {
-    my ($seconds) = @_;
-    system("psql -XAtq -d fluid -c 'BEGIN; LOCK TABLE fluid.cards; "
-           . "SELECT pg_sleep($seconds); COMMIT' >/dev/null 2>&1 &");
-    # wait until the lock is there
-    for (1 .. 50) {
-        my $n = FluidDevops::psql("SELECT count(*) FROM pg_locks l JOIN "
-            . "pg_class c ON c.oid = l.relation WHERE c.relname = 'cards' "
-            . "AND l.mode = 'AccessExclusiveLock' AND l.granted");
-        return if $n =~ /^1/;
-        select undef, undef, undef, 0.1;
-    }
-    die "the lock on fluid.cards did not appear";
-}
 
 run_tests();
 
@@ -100,7 +85,7 @@ connection timed out
 
 === TEST 4: a statement that outlasts the query timeout is cancelled on the server and gets 503
 --- init
-main::lock_cards(2);
+FluidDevops::Db::lock_cards(2);
 --- http_config eval
 qq{fluid_devops_database "$ENV{TEST_NGINX_FLUID_DB}";
 fluid_devops_query_timeout 400ms;}

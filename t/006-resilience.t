@@ -16,20 +16,6 @@ sub created {
                                     sub { $_[0]{resource}{id} = $id });
 }
 
-# an exclusive lock on fluid.cards, held by another session for a while
-sub lock_cards {
-    my ($seconds) = @_;
-    system("psql -XAtq -d fluid -c 'BEGIN; LOCK TABLE fluid.cards; "
-           . "SELECT pg_sleep($seconds); COMMIT' >/dev/null 2>&1 &");
-    for (1 .. 50) {
-        my $n = FluidDevops::psql("SELECT count(*) FROM pg_locks l JOIN "
-            . "pg_class c ON c.oid = l.relation WHERE c.relname = 'cards' "
-            . "AND l.mode = 'AccessExclusiveLock' AND l.granted");
-        return if $n =~ /^1/;
-        select undef, undef, undef, 0.1;
-    }
-    die "the lock on fluid.cards did not appear";
-}
 
 our $Kill = q{psql -XAtq -d fluid -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'nginx fluid_devops'" >/dev/null};
 
@@ -152,7 +138,7 @@ SELECT devops_work_item_id FROM fluid.cards WHERE id > 1 ORDER BY id
 
 === TEST 7: after a statement timeout the connection is reused once it is clean
 --- init
-main::lock_cards(1);
+FluidDevops::Db::lock_cards(1);
 --- http_config eval
 qq{fluid_devops_database "$ENV{TEST_NGINX_FLUID_DB}";
 fluid_devops_query_timeout 300ms;

@@ -16,7 +16,7 @@ use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use FluidDevops::Db qw(psql sample_with basic_auth reset_fixture);
+use FluidDevops::Db qw(psql sample_with basic_auth reset_fixture lock_cards);
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $module = $ENV{TEST_NGINX_FLUID_MODULE}
@@ -149,20 +149,6 @@ sub in_parallel {
     return @lines;
 }
 
-sub lock_cards_for {
-    my ($seconds) = @_;
-    system("psql -XAtq -d fluid -c 'BEGIN; LOCK TABLE fluid.cards; "
-           . "SELECT pg_sleep($seconds); COMMIT' >/dev/null 2>&1 &");
-    for (1 .. 50) {
-        my $n = psql("SELECT count(*) FROM pg_locks l JOIN pg_class c "
-                     . "ON c.oid = l.relation WHERE c.relname = 'cards' "
-                     . "AND l.mode = 'AccessExclusiveLock' AND l.granted");
-        return if $n =~ /^1/;
-        sleep 0.1;
-    }
-    die "no lock on fluid.cards";
-}
-
 sub kill_sessions {
     psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
          . "WHERE application_name = 'nginx fluid_devops'");
@@ -274,7 +260,7 @@ subtest 'a full pool answers 503 quickly and loses nothing' => sub {
     start_nginx(pool => 'fluid_devops_pool_size 1; fluid_devops_pool_queue 2; '
                         . 'fluid_devops_pool_wait_timeout 300ms;');
 
-    lock_cards_for(1.5);
+    lock_cards(1.5);
 
     my $t0 = time;
     my @answers = in_parallel(8, sub {
@@ -314,7 +300,7 @@ subtest 'a client that leaves mid-query does not lose its card' => sub {
     reset_fixture();
     start_nginx();
 
-    lock_cards_for(1);
+    lock_cards(1);
 
     my $body = body_for(6001);
     my $sock = IO::Socket::INET->new("127.0.0.1:$port") or die $!;
@@ -340,7 +326,7 @@ subtest 'a graceful quit answers the deliveries in flight' => sub {
     # one connection: the others wait in the queue while the worker quits
     start_nginx(pool => 'fluid_devops_pool_size 1;');
 
-    lock_cards_for(1);
+    lock_cards(1);
 
     my $quitter = fork // die $!;
     if ($quitter == 0) {

@@ -25,16 +25,6 @@ die() {
     exit 1
 }
 
-# a TCP port nothing listens on
-free_port() {
-    local p=$1
-    while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null \
-          || [ -e "/var/run/postgresql/.s.PGSQL.$p" ]; do
-        p=$((p + 1))
-    done
-    echo "$p"
-}
-
 node_install() {
     local dir=$bench/node
     if [ ! -f "$dir/node_modules/.package-lock.json" ] \
@@ -44,12 +34,15 @@ node_install() {
     fi
 }
 
+# shellcheck source=tools/pg-setup.sh
+. "$top/tools/pg-setup.sh"
+
 # before the cluster exists: packages, npm, then pg_virtualenv runs us again
 outside() {
     "$bench/deps.sh"
     node_install
     BENCH_STARTED=$(date +%s)
-    PGPORT=$(free_port 5432)
+    PGPORT=$(fluid_free_port 5432)
     export BENCH_INSIDE=1 BENCH_STARTED PGPORT
     pg_virtualenv -t "${pg_options[@]}" "$0" "$@"
     echo "make bench took $(( $(date +%s) - BENCH_STARTED )) s"
@@ -534,8 +527,6 @@ finish() {
 
 inside() {
     local conc
-    # shellcheck source=tools/pg-setup.sh
-    . "$top/tools/pg-setup.sh"
     fluid_db_setup
     prefix=$(mktemp -d /tmp/fluid-bench.XXXXXX)
     mkdir -p "$prefix/logs"
@@ -544,7 +535,7 @@ inside() {
     module_built=$(date -u -r "$top/objs/ngx_http_fluid_devops_module.so" '+%Y-%m-%d %H:%M UTC')
     module_tree=$(source_tree)
     run_no=0 node_pid=
-    port=$(free_port 18080)
+    port=$(fluid_free_port 18080)
     trap finish EXIT
     db_prepare
     pg_pid=$(head -1 "$(sql -c 'SHOW data_directory')/postmaster.pid")

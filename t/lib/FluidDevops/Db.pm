@@ -14,7 +14,8 @@ use File::Temp ();
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64);
 
-our @EXPORT_OK = qw(psql sample sample_with basic_auth chunked reset_fixture);
+our @EXPORT_OK = qw(psql sample sample_with basic_auth chunked reset_fixture
+                    lock_cards);
 
 my $Top = File::Spec->rel2abs(dirname(__FILE__) . '/../../..');
 
@@ -74,6 +75,26 @@ sub chunked {
 sub basic_auth {
     my ($user, $token) = @_;
     return 'Basic ' . encode_base64("$user:$token", '');
+}
+
+
+# an exclusive lock on fluid.cards, held by another session for a while;
+# returns once the lock is there
+sub lock_cards {
+    my ($seconds) = @_;
+
+    system("psql -XAtq -d fluid -c 'BEGIN; LOCK TABLE fluid.cards; "
+           . "SELECT pg_sleep($seconds); COMMIT' >/dev/null 2>&1 &");
+
+    for (1 .. 50) {
+        my $n = psql("SELECT count(*) FROM pg_locks l JOIN pg_class c "
+                     . "ON c.oid = l.relation WHERE c.relname = 'cards' "
+                     . "AND l.mode = 'AccessExclusiveLock' AND l.granted");
+        return if $n =~ /^1/;
+        select undef, undef, undef, 0.1;
+    }
+
+    die "the lock on fluid.cards did not appear";
 }
 
 
