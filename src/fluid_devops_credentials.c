@@ -65,6 +65,14 @@ fluid_devops_credentials_hash(const unsigned char *user, size_t user_len,
 }
 
 
+void
+fluid_devops_credentials_cleanup(void)
+{
+    EVP_MD_free(sha256);
+    sha256 = NULL;
+}
+
+
 const char *
 fluid_devops_credentials_strerror(fluid_devops_credentials_rc_e rc)
 {

@@ -38,5 +38,8 @@ fluid_devops_credentials_rc_e fluid_devops_credentials_hash(
 const char *fluid_devops_credentials_strerror(
     fluid_devops_credentials_rc_e rc);
 
+/* releases what the first hash fetched; for the end of the process */
+void fluid_devops_credentials_cleanup(void);
+
 
 #endif /* _FLUID_DEVOPS_CREDENTIALS_H_INCLUDED_ */

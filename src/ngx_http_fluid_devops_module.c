@@ -59,6 +59,7 @@ static char *ngx_http_fluid_devops_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_fluid_devops_database(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static void ngx_http_fluid_devops_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_fluid_devops_exit_master(ngx_cycle_t *cycle);
 
 
 static ngx_conf_num_bounds_t  ngx_http_fluid_devops_pool_bounds = {
@@ -182,7 +183,7 @@ ngx_module_t  ngx_http_fluid_devops_module = {
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_fluid_devops_exit_process,    /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_fluid_devops_exit_master,     /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -1337,4 +1338,15 @@ ngx_http_fluid_devops_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_fluid_devops_db_exit(&fmcf->dbs);
+
+    fluid_devops_credentials_cleanup();
+}
+
+
+/* a single-process nginx exits through here, with its worker's state */
+
+static void
+ngx_http_fluid_devops_exit_master(ngx_cycle_t *cycle)
+{
+    fluid_devops_credentials_cleanup();
 }

@@ -169,6 +169,8 @@ main(void)
     t_credentials();
     t_free();
 
+    fluid_devops_credentials_cleanup();
+
     printf("1..%u\n", t_run);
 
     if (t_failed) {
