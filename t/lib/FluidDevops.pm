@@ -117,6 +117,8 @@ sub run_between {
     my $cmd = ref $cmds eq 'ARRAY' ? $cmds->[$req_idx] : $cmds;
     return unless defined $cmd && length $cmd;
 
+    sleep $FluidDevops::Db::Slowdown if $FluidDevops::Db::Slowdown;
+
     system('sh', '-ec', $cmd) == 0
         or fail($block->name . " - between: \"$cmd\" failed");
 }

@@ -19,6 +19,10 @@ our @EXPORT_OK = qw(psql sample sample_with basic_auth chunked reset_fixture
 
 my $Top = File::Spec->rel2abs(dirname(__FILE__) . '/../../..');
 
+# seconds added to locks and pauses when nginx runs under valgrind, where
+# its first connection (SCRAM) alone takes seconds
+our $Slowdown = $ENV{TEST_NGINX_USE_VALGRIND} ? 4 : 0;
+
 
 # runs SQL through psql on the test database; returns what it printed
 sub psql {
@@ -82,6 +86,8 @@ sub basic_auth {
 # returns once the lock is there
 sub lock_cards {
     my ($seconds) = @_;
+
+    $seconds += $Slowdown;
 
     system("psql -XAtq -d fluid -c 'BEGIN; LOCK TABLE fluid.cards; "
            . "SELECT pg_sleep($seconds); COMMIT' >/dev/null 2>&1 &");
