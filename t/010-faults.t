@@ -18,6 +18,9 @@ use Time::HiRes qw(sleep time);
 
 use FluidDevops::Db qw(psql sample_with basic_auth reset_fixture lock_cards);
 
+# this file's nginx never runs under valgrind: no extra time for it
+$FluidDevops::Db::Slowdown = 0;
+
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $module = $ENV{TEST_NGINX_FLUID_MODULE}
     or plan skip_all => 'TEST_NGINX_FLUID_MODULE is not set (run make test)';
@@ -114,7 +117,7 @@ sub deliver {
                      'Content-Type' => 'application/json; charset=utf-8' },
         content => body_for($id),
     });
-    if ($res->{status} !~ /^(200|201|503)$/) {
+    if ($res->{status} !~ /^(200|201|503|599)$/) {
         Test::More::diag("work item $id: $res->{status} $res->{content}");
     }
     return $res->{status};
@@ -208,13 +211,17 @@ subtest 'deliveries during restarts, killed sessions and reloads' => sub {
     my %status = map { split ' ' } @answers;
     is(scalar keys %status, $clients * $each, 'every delivery was answered');
 
-    my @odd = grep { $status{$_} !~ /^(200|201|503)$/ } sort keys %status;
+    # 599 is HTTP::Tiny's "no answer": a kept-alive connection that an old
+    # worker closed as it quit, just as the next request went out
+    my @odd = grep { $status{$_} !~ /^(200|201|503|599)$/ } sort keys %status;
     ok(!@odd, 'every answer during the faults was 200, 201 or 503')
         or diag("unexpected: " . join(', ', map { "$_=$status{$_}" }
-                                               @odd[0 .. $#odd > 9 ? 9 : $#odd]));
+                                      @odd[0 .. ($#odd > 9 ? 9 : $#odd)]));
 
     my $unavailable = grep { $status{$_} == 503 } keys %status;
-    note("$unavailable of " . scalar(keys %status) . " answered 503");
+    my $unanswered = grep { $status{$_} == 599 } keys %status;
+    note("$unavailable of " . scalar(keys %status) . " answered 503, "
+         . "$unanswered closed unanswered at a reload");
 
     # DevOps redelivers what was not answered 2xx
     my $http = HTTP::Tiny->new(timeout => 20);

@@ -44,8 +44,21 @@ if [ -n "${TEST_NGINX_LIB:-}" ]; then
     inc=(-I "$lib" -I "$top/t/lib")
 fi
 
-if [ $# -gt 0 ]; then
-    prove "${inc[@]}" "$@"
-else
-    prove "${inc[@]}" t/
+[ $# -gt 0 ] || set -- t/
+
+if [ -z "${TEST_NGINX_USE_VALGRIND:-}" ]; then
+    exec prove "${inc[@]}" "$@"
 fi
+
+# under valgrind its reports go to stderr; any of them fails the run
+log=$(mktemp /tmp/fluid-valgrind.XXXXXX)
+rc=0
+(set -o pipefail; prove "${inc[@]}" "$@" 2>&1 | tee "$log") || rc=$?
+if grep -E '^==[0-9]+== +(Invalid|Conditional|Use of uninitialised|Syscall param|.* definitely lost|.* indirectly lost)' \
+        "$log" > "$log.found"; then
+    echo "valgrind reported errors or leaks:" >&2
+    sort "$log.found" | uniq -c | sed 's/^/    /' >&2
+    rc=1
+fi
+rm -f "$log" "$log.found"
+exit "$rc"

@@ -119,8 +119,14 @@ sub run_between {
 
     sleep $FluidDevops::Db::Slowdown if $FluidDevops::Db::Slowdown;
 
-    system('sh', '-ec', $cmd) == 0
-        or fail($block->name . " - between: \"$cmd\" failed");
+    open my $fh, '-|', 'sh', '-c', "exec 2>&1; set -e; $cmd"
+        or die "cannot run sh: $!";
+    my $out = do { local $/; <$fh> } // '';
+
+    if (!close $fh) {
+        fail($block->name . " - between: \"$cmd\" failed");
+        diag($out);
+    }
 }
 
 
