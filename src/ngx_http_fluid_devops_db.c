@@ -80,7 +80,6 @@ struct ngx_http_fluid_devops_conn_s {
 
     ngx_http_fluid_devops_conn_state_e   state;
 
-    unsigned                             prepared:1;
     unsigned                             flushing:1;
     unsigned                             reused:1;
 };
@@ -1434,8 +1433,6 @@ ngx_http_fluid_devops_conn_prepared(ngx_http_fluid_devops_conn_t *conn,
 
     if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
         PQclear(res);
-
-        conn->prepared = 1;
 
         if (conn->q) {
             ngx_http_fluid_devops_conn_send(conn, conn->q);
