@@ -1380,11 +1380,6 @@ ngx_http_fluid_devops_conn_result(ngx_http_fluid_devops_conn_t *conn)
 
         rc = ngx_http_fluid_devops_db_classify(state);
 
-        if (q) {
-            ngx_cpystrn((u_char *) q->sqlstate,
-                        (u_char *) (state ? state : ""), sizeof(q->sqlstate));
-        }
-
         log = q ? q->log : &conn->log;
         level = (rc == NGX_HTTP_FLUID_DEVOPS_DB_UNAVAILABLE) ? NGX_LOG_WARN
                                                              : NGX_LOG_ERR;
@@ -1465,11 +1460,6 @@ ngx_http_fluid_devops_conn_prepared(ngx_http_fluid_devops_conn_t *conn,
     conn->q = NULL;
 
     if (q) {
-        if (state) {
-            ngx_cpystrn((u_char *) q->sqlstate, (u_char *) state,
-                        sizeof(q->sqlstate));
-        }
-
         ngx_http_fluid_devops_query_finish(q, rc, NULL);
     }
 

@@ -96,7 +96,6 @@ struct ngx_http_fluid_devops_query_s {
     ngx_log_t                               *log;
 
     ngx_http_fluid_devops_db_rc_e            rc;
-    char                                     sqlstate[6];
 
     ngx_queue_t                              queue;
     ngx_event_t                              wait;
